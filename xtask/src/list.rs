@@ -1,0 +1,96 @@
+//! `cargo xtask list`: the lesson table, for humans.
+
+use std::process::ExitCode;
+
+use crate::lessons::{self, LESSONS, Lesson};
+
+pub fn main(args: &[String]) -> anyhow::Result<ExitCode> {
+    if let Some(arg) = args.first() {
+        if arg == "-h" || arg == "--help" {
+            println!("Usage: cargo xtask list\n\nPrints the lesson table.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        anyhow::bail!("`list` takes no arguments, got `{arg}`");
+    }
+    print!("{}", table());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table() -> String {
+    let rows: Vec<[String; 8]> = LESSONS.iter().map(row).collect();
+    let header = [
+        "NN", "crate", "protocol", "role", "address", "runs", "command", "chapter",
+    ]
+    .map(String::from);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push('\n');
+    for lesson in &LESSONS {
+        out.push_str(&format!(
+            "{}  {} / {}\n",
+            lesson.number, lesson.title_en, lesson.title_zh
+        ));
+    }
+    out
+}
+
+fn row(lesson: &Lesson) -> [String; 8] {
+    let runs = match lessons::pair_for(lesson.number) {
+        Some(pair) => format!(
+            "{} + {}x{}",
+            pair.server.number,
+            pair.default_clients(),
+            pair.client.number
+        ),
+        None => String::new(),
+    };
+    [
+        lesson.number.to_string(),
+        lesson.package.to_string(),
+        lesson.protocol.to_string(),
+        lesson.role.to_string(),
+        lesson.default_addr.to_string(),
+        runs,
+        format!("cargo xtask run {}", lesson.number),
+        format!("book/src/{}", lesson.chapter),
+    ]
+}
+
+/// The book's lesson index (`book/generated/lessons.md`), in both languages at once: it is kept
+/// out of the translation catalogue, and `cargo xtask check` keeps it in step with the table.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "<!-- Generated from xtask/src/lessons.rs by `cargo xtask check --bless`; do not edit. -->\n\n\
+         | Lesson 课 | Title | 标题 | Crate 包 | Protocol 协议 | Role 角色 | Runs with 配对 | Try it 运行 |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for lesson in &LESSONS {
+        out.push_str(&format!(
+            "| [{n}]({chapter}) | {en} | {zh} | `{package}` | {protocol} | {role} {role_zh} | {peer} | `cargo xtask run {n}` |\n",
+            n = lesson.number,
+            chapter = lesson.chapter,
+            en = lesson.title_en,
+            zh = lesson.title_zh,
+            package = lesson.package,
+            protocol = lesson.protocol,
+            role = lesson.role,
+            role_zh = lesson.role.zh(),
+            peer = lesson.peer,
+        ));
+    }
+    out
+}

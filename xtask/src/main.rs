@@ -1,0 +1,48 @@
+//! `cargo xtask`: the course's runner and the maintainer's tools, one module per task.
+
+mod cargo;
+mod check;
+mod children;
+mod cli;
+mod conversation;
+mod lessons;
+mod list;
+mod run;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: cargo xtask <TASK> [OPTIONS]
+
+Tasks:
+  run <NN>          run lesson NN's server and client together (try `cargo xtask run 04`)
+  list              the lessons, their pairs, their commands and chapters
+  check [NN]        compare every pair's output with the book's transcripts (--bless rewrites)
+  help              this text
+
+Run `cargo xtask <TASK> --help` for the options of a task.";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let task = args.next();
+    let rest: Vec<String> = args.collect();
+    let result = match task.as_deref() {
+        Some("list") => list::main(&rest),
+        Some("run") => run::main(&rest),
+        Some("check") => check::main(&rest),
+        None | Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => Err(anyhow::anyhow!(
+            "unknown task `{other}`; run `cargo xtask help` for the list"
+        )),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
