@@ -49,9 +49,10 @@ pub fn main(args: &[String]) -> anyhow::Result<ExitCode> {
         }
     }
     if only.is_none() {
-        let path = generated_dir().join("lessons.md");
-        if !matches_or_bless(&path, &crate::list::markdown(), bless)? {
-            stale.push(path);
+        for (path, actual) in lesson_tables()? {
+            if !matches_or_bless(&path, &actual, bless)? {
+                stale.push(path);
+            }
         }
     }
     if stale.is_empty() {
@@ -67,6 +68,28 @@ pub fn main(args: &[String]) -> anyhow::Result<ExitCode> {
 
 pub fn generated_dir() -> PathBuf {
     crate::cargo::root().join("book/generated")
+}
+
+/// The lesson table, rendered where it is shown: the book's lesson index and the README's region.
+fn lesson_tables() -> anyhow::Result<Vec<(PathBuf, String)>> {
+    const NOTE: &str =
+        "<!-- Generated from xtask/src/lessons.rs by `cargo xtask check --bless`; do not edit. -->";
+    let book = format!("{NOTE}\n\n{}", crate::list::markdown(""));
+    let readme_path = crate::cargo::root().join("README.md");
+    let readme = fs::read_to_string(&readme_path).context("cannot read README.md")?;
+    let (start, end) = ("<!-- lessons:start -->\n", "<!-- lessons:end -->");
+    let (Some(from), Some(to)) = (readme.find(start), readme.find(end)) else {
+        bail!(
+            "README.md has lost its `{}` … `{end}` markers",
+            start.trim_end()
+        );
+    };
+    let region = format!("{NOTE}\n\n{}", crate::list::markdown("book/src/"));
+    let readme = format!("{}{start}{region}{}", &readme[..from], &readme[to..]);
+    Ok(vec![
+        (generated_dir().join("lessons.md"), book),
+        (readme_path, readme),
+    ])
 }
 
 /// The normalised output of each program of one conversation, keyed by its transcript path.

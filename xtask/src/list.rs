@@ -70,17 +70,18 @@ fn row(lesson: &Lesson) -> [String; 8] {
     ]
 }
 
-/// The book's lesson index (`book/generated/lessons.md`), in both languages at once: it is kept
-/// out of the translation catalogue, and `cargo xtask check` keeps it in step with the table.
-pub fn markdown() -> String {
+/// The lesson table as Markdown, in both languages at once, for the book's lesson index
+/// (`book/generated/lessons.md`, kept out of the translation catalogue) and the README. Chapter
+/// links start with `chapters` (the path from the including file to `book/src/`).
+/// `cargo xtask check` keeps both in step with the table.
+pub fn markdown(chapters: &str) -> String {
     let mut out = String::from(
-        "<!-- Generated from xtask/src/lessons.rs by `cargo xtask check --bless`; do not edit. -->\n\n\
-         | Lesson 课 | Title | 标题 | Crate 包 | Protocol 协议 | Role 角色 | Runs with 配对 | Try it 运行 |\n\
+        "| Lesson 课 | Title | 标题 | Crate 包 | Protocol 协议 | Role 角色 | Runs with 配对 | Try it 运行 |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for lesson in &LESSONS {
         out.push_str(&format!(
-            "| [{n}]({chapter}) | {en} | {zh} | `{package}` | {protocol} | {role} {role_zh} | {peer} | `cargo xtask run {n}` |\n",
+            "| [{n}]({chapters}{chapter}) | {en} | {zh} | `{package}` | {protocol} | {role} {role_zh} | {peer} | `cargo xtask run {n}` |\n",
             n = lesson.number,
             chapter = lesson.chapter,
             en = lesson.title_en,

@@ -3,6 +3,7 @@
 mod cargo;
 mod check;
 mod children;
+mod ci;
 mod cli;
 mod conversation;
 mod lessons;
@@ -18,6 +19,7 @@ Tasks:
   run <NN>          run lesson NN's server and client together (try `cargo xtask run 04`)
   list              the lessons, their pairs, their commands and chapters
   check [NN]        compare every pair's output with the book's transcripts (--bless rewrites)
+  ci                everything CI checks, in order, stopping at the first failure
   help              this text
 
 Run `cargo xtask <TASK> --help` for the options of a task.";
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Some("list") => list::main(&rest),
         Some("run") => run::main(&rest),
         Some("check") => check::main(&rest),
+        Some("ci") => ci::main(&rest),
         None | Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
