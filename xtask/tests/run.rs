@@ -87,23 +87,35 @@ fn assert_gone_soon(pid: i32, what: &str) {
     }
 }
 
+/// A runner started by a test; killed and reaped on drop if the test did not finish it.
+struct Running {
+    child: Child,
+    out: BufReader<ChildStdout>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts the runner and reads its stdout until a line contains `wanted`.
-fn start_until(mut command: Command, wanted: &str) -> (Child, BufReader<ChildStdout>) {
+fn start_until(mut command: Command, wanted: &str) -> Running {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut running = Running { child, out };
     let mut line = String::new();
     loop {
         line.clear();
-        if out.read_line(&mut line).unwrap() == 0 {
-            let _ = child.kill();
-            panic!("the runner ended before printing `{wanted}`");
-        }
+        let read = running.out.read_line(&mut line).unwrap();
+        assert!(read > 0, "the runner ended before printing `{wanted}`");
         if line.contains(wanted) {
-            return (child, out);
+            return running;
         }
     }
 }
@@ -188,7 +200,7 @@ fn a_server_that_dies_before_it_is_ready_is_reported() {
 }
 
 #[test]
-fn a_server_that_never_gets_ready_times_out_and_is_stopped() {
+fn a_server_that_never_gets_ready_timesout_and_is_stopped() {
     let stand = Stand::new("never-ready");
     stand
         .script(
@@ -228,9 +240,9 @@ fn interrupted_with(signal: i32, test: &str) {
         .script("lesson05_tcp_client", HANGING_CLIENT);
     let mut command = xtask(&stand.dir);
     command.args(["run", "04", "--port", "0", "--clients", "1"]);
-    let (mut runner, _out) = start_until(command, "[client] client up");
-    send_signal(&runner, signal);
-    let status = runner.wait().unwrap();
+    let mut runner = start_until(command, "[client] client up");
+    send_signal(&runner.child, signal);
+    let status = runner.child.wait().unwrap();
     assert_eq!(
         status.code(),
         Some(128 + signal),
@@ -258,15 +270,15 @@ fn children_die_with_a_runner_killed_by_sigkill() {
         .script("lesson05_tcp_client", HANGING_CLIENT);
     let mut command = xtask(&stand.dir);
     command.args(["run", "04", "--port", "0", "--clients", "1"]);
-    let (mut runner, _out) = start_until(command, "[client] client up");
-    runner.kill().unwrap();
-    runner.wait().unwrap();
+    let mut runner = start_until(command, "[client] client up");
+    runner.child.kill().unwrap();
+    runner.child.wait().unwrap();
     assert_gone_soon(stand.pid("server"), "the server");
     assert_gone_soon(stand.pid("client"), "the client");
 }
 
 #[test]
-fn a_taken_port_is_named_with_a_way_out() {
+fn a_taken_port_is_named_with_a_wayout() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let stand = Stand::new("port-taken");
