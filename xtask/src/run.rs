@@ -71,13 +71,18 @@ pub fn main(args: &[String]) -> anyhow::Result<ExitCode> {
         Ok(outcome) => {
             let code = outcome.client_status.code().unwrap_or(1);
             let server = match outcome.server_status {
-                Some(status) if status.success() => "the server finished by itself".to_string(),
-                Some(status) => format!("the server ended with {status}"),
-                None => "the server was stopped".to_string(),
+                Some(status) if status.success() => "finished by itself".to_string(),
+                Some(status) => format!("ended with {status}"),
+                None => "was then stopped".to_string(),
+            };
+            let clients = match (outcome.clients_run, plan.clients) {
+                (1, 1) => "1 client".to_string(),
+                (ran, asked) if ran == asked => format!("{ran} clients"),
+                (ran, asked) => format!("{ran} of {asked} clients"),
             };
             printer.note(&format!(
-                "done: {} of {clients} client(s) ran against {}, last client exit status {code}; {server}",
-                outcome.clients_run, outcome.server_addr
+                "done: {clients} talked to {} on {}, which {server}; exit status {code}",
+                pair.server.package, outcome.server_addr
             ));
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
         }

@@ -165,7 +165,7 @@ fn runs_the_real_one_shot_udp_pair() {
         .success()
         .stdout(predicate::str::contains("[client] "))
         .stdout(predicate::str::contains("Ich hab keine Hunge"))
-        .stdout(predicate::str::contains("the server finished by itself"));
+        .stdout(predicate::str::contains("which finished by itself"));
 }
 
 #[test]
