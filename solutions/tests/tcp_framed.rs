@@ -109,7 +109,7 @@ fn several_messages_in_one_write_are_separated() {
         "",
         "the server closes after our end of stream"
     );
-    server.wait_for_line("is done after 4 messages");
+    server.wait_for_line("is done (messages answered: 4)");
 }
 
 #[test]

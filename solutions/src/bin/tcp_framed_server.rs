@@ -126,7 +126,7 @@ fn run() -> Result<()> {
         };
         println!("client {peer} connected");
         match serve_connection(&stream, peer) {
-            Ok(count) => println!("client {peer} is done after {count} messages"),
+            Ok(count) => println!("client {peer} is done (messages answered: {count})"),
             Err(err) => warn(&format!("client {peer}: {err:#}")),
         }
         close_gracefully(stream);
