@@ -1,5 +1,6 @@
 //! `cargo xtask`: the course's runner and the maintainer's tools, one module per task.
 
+mod bench;
 mod book;
 mod cargo;
 mod check;
@@ -20,6 +21,7 @@ Tasks:
   run <NN>          run lesson NN's server and client together (try `cargo xtask run 04`)
   list              the lessons, their pairs, their commands and chapters
   check [NN]        compare every pair's output with the book's transcripts (--bless rewrites)
+  bench             measure UDP and TCP on loopback, side by side (--json for JSON)
   book              build the bilingual book (--serve, --check, --update-po)
   ci                everything CI checks, in order, stopping at the first failure
   help              this text
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         Some("list") => list::main(&rest),
         Some("run") => run::main(&rest),
         Some("check") => check::main(&rest),
+        Some("bench") => bench::main(&rest),
         Some("book") => book::main(&rest),
         Some("ci") => ci::main(&rest),
         None | Some("help" | "-h" | "--help") => {
