@@ -5,6 +5,7 @@
 //! `book/build/html/zh-CN`, so one folder serves both and the language picker moves between them
 //! with relative links.
 
+mod browser;
 mod includes;
 mod links;
 mod po;
@@ -111,6 +112,7 @@ fn check_all(book: &Book, warnings: Vec<String>) -> anyhow::Result<ExitCode> {
         ),
         ("translation catalogue", po::check(&book.dir, &book.po)?),
         ("links", links::check(&book.html)?),
+        ("search in a browser", browser::check(&book.html)?),
     ];
     let mut failed = 0;
     for (name, problems) in &mut sections {
