@@ -233,7 +233,6 @@
         return ordered.map((match, position) => {
             const section = match.section;
             const text = excerpt(String(section.doc.body || ''), section.body, terms);
-            excerpts.set(text, terms);
             return {
                 ref: section.ref,
                 score: ordered.length - position,
@@ -253,12 +252,15 @@
             return originalSearch.apply(this, arguments);
         }
         if (terms.some(term => term.cjk)) {
-            return substringSearch(this, terms);
+            const results = substringSearch(this, terms);
+            results.forEach(result => excerpts.set(result.doc.body, terms));
+            return results;
         }
         const results = originalSearch.apply(this, arguments);
         const seen = new Set(results.map(result => String(result.ref)));
         for (const extra of substringSearch(this, terms)) {
             if (!seen.has(String(extra.ref))) {
+                excerpts.set(extra.doc.body, terms);
                 results.push(extra);
             }
         }
@@ -303,7 +305,16 @@
                 continue;
             }
             const text = teaser.textContent.trim();
-            const terms = excerpts.get(text);
+            let terms = excerpts.get(text);
+            if (!terms && text.length >= 20) {
+                // mdBook cut a longer excerpt to its teaser length.
+                for (const [excerptText, excerptTerms] of excerpts) {
+                    if (excerptText.includes(text)) {
+                        terms = excerptTerms;
+                        break;
+                    }
+                }
+            }
             if (!terms) {
                 continue;
             }
