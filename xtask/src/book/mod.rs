@@ -96,6 +96,9 @@ pub fn main(args: &[String]) -> anyhow::Result<ExitCode> {
     if check {
         return check_all(&book, warnings);
     }
+    for warning in &warnings {
+        eprintln!("book: {warning}");
+    }
     if serve {
         serve::serve(&book.html, port.unwrap_or(DEFAULT_PORT))?;
     }
@@ -120,7 +123,8 @@ fn check_all(book: &Book, warnings: Vec<String>) -> anyhow::Result<ExitCode> {
             println!("book: ok: {name}");
             continue;
         }
-        failed += problems.len();
+        // Indented lines detail the problem above them.
+        failed += problems.iter().filter(|p| !p.starts_with(' ')).count();
         eprintln!("book: FAILED: {name}");
         for problem in problems.iter() {
             eprintln!("  {problem}");
@@ -163,10 +167,7 @@ fn build(book: &Book) -> anyhow::Result<Vec<String>> {
             eprint!("{log}");
             bail!("mdbook could not build the {name} book (its messages are above)");
         }
-        for line in problems(&log) {
-            eprintln!("book: {name}: {line}");
-            warnings.push(format!("{name}: {line}"));
-        }
+        warnings.extend(problems(&log).iter().map(|line| format!("{name}: {line}")));
     }
     println!("book: open {}", shown(&book.html.join("index.html")));
     Ok(warnings)

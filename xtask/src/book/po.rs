@@ -41,14 +41,8 @@ pub fn check(book_dir: &Path, po: &Path) -> anyhow::Result<Vec<String>> {
             new.len(),
             old.len()
         ));
-        problems.extend(
-            new.iter()
-                .map(|id| format!("  new or changed: {}", one_line(id))),
-        );
-        problems.extend(
-            old.iter()
-                .map(|id| format!("  no longer used: {}", one_line(id))),
-        );
+        problems.extend(listed("new or changed", &new));
+        problems.extend(listed("no longer used", &old));
     }
 
     let stats = statistics(po)?;
@@ -65,11 +59,8 @@ pub fn check(book_dir: &Path, po: &Path) -> anyhow::Result<Vec<String>> {
             ("untranslated", "--untranslated"),
         ] {
             let entries = gettext_tool("msgattrib", &[option, "--no-obsolete"], po)?;
-            problems.extend(
-                msgids(&String::from_utf8_lossy(&entries.stdout))
-                    .iter()
-                    .map(|id| format!("  {what}: {}", one_line(id))),
-            );
+            let ids = msgids(&String::from_utf8_lossy(&entries.stdout));
+            problems.extend(listed(what, &ids.iter().collect::<Vec<_>>()));
         }
     }
     Ok(problems)
@@ -303,6 +294,20 @@ fn unquote(quoted: &str) -> String {
         }
     }
     out
+}
+
+/// The first few messages of a kind, one line each, and how many more there are.
+fn listed(what: &str, ids: &[&String]) -> Vec<String> {
+    const SHOWN: usize = 10;
+    let mut lines: Vec<String> = ids
+        .iter()
+        .take(SHOWN)
+        .map(|id| format!("  {what}: {}", one_line(id)))
+        .collect();
+    if ids.len() > SHOWN {
+        lines.push(format!("  ... and {} more {what}", ids.len() - SHOWN));
+    }
+    lines
 }
 
 /// A message shortened to one line for a report.
