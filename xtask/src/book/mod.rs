@@ -219,24 +219,18 @@ fn shown(path: &Path) -> String {
 
 /// Installs each pinned tool that is missing or of another version, saying so.
 fn install_tools() -> anyhow::Result<()> {
-    let output = crate::cargo::cargo()
-        .args(["install", "--list"])
-        .output()
-        .context("cannot start cargo")?;
-    let list = String::from_utf8_lossy(&output.stdout);
     for (package, version, binary) in TOOLS {
-        let installed = installed_version(&list, package);
-        let on_path = find_on_path(binary).is_some();
-        if installed.as_deref() == Some(version) && on_path {
+        let found = installed(package, binary)?;
+        if found.as_deref() == Some(version) {
             continue;
         }
-        let why = match (&installed, on_path) {
-            (Some(other), true) if other != version => format!("found {other}"),
-            (Some(_), _) => format!("`{binary}` is not on PATH"),
-            (None, _) => "not installed".to_string(),
+        let why = match found {
+            Some(other) => format!("found {other}"),
+            None => "not found".to_string(),
         };
         println!(
-            "book: {package} {version} is needed ({why}); running `cargo install --locked {package}@{version}`"
+            "book: {package} {version} is needed ({why}); installing it with \
+             `cargo install --locked {package}@{version}`"
         );
         let status = crate::cargo::cargo()
             .args(["install", "--locked", &format!("{package}@{version}")])
@@ -245,28 +239,39 @@ fn install_tools() -> anyhow::Result<()> {
         if !status.success() {
             bail!("`cargo install --locked {package}@{version}` failed");
         }
-        if find_on_path(binary).is_none() {
+        let now = installed(package, binary)?;
+        if now.as_deref() != Some(version) {
             bail!(
-                "{package} is installed but `{binary}` is not on PATH: add cargo's bin folder (usually ~/.cargo/bin) to PATH"
+                "{package} {version} is installed, but `{binary}` on PATH is {}: put cargo's bin \
+                 folder (usually ~/.cargo/bin) first on PATH",
+                now.unwrap_or_else(|| "missing".to_string())
             );
         }
-    }
-    // Another mdbook earlier on PATH would quietly build with other rules.
-    let output = Command::new("mdbook")
-        .arg("--version")
-        .output()
-        .context("cannot start mdbook")?;
-    let found = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    let wanted = format!("mdbook v{}", TOOLS[0].1);
-    if found != wanted {
-        bail!(
-            "`mdbook --version` says `{found}`, expected `{wanted}`: another mdbook comes first on PATH"
-        );
     }
     Ok(())
 }
 
-/// The version `cargo install --list` reports for a package (`mdbook v0.5.4:` gives `0.5.4`).
+/// The version of a tool as the book would run it: `mdbook --version` for mdBook (the mdbook
+/// first on PATH is the one that builds), `cargo install --list` for the i18n helpers, which
+/// print no version; `None` when its binary is not on PATH.
+fn installed(package: &str, binary: &str) -> anyhow::Result<Option<String>> {
+    if find_on_path(binary).is_none() {
+        return Ok(None);
+    }
+    let output = if package == "mdbook" {
+        Command::new(binary).arg("--version").output()
+    } else {
+        crate::cargo::cargo().args(["install", "--list"]).output()
+    }
+    .context("cannot ask for the installed version")?;
+    Ok(installed_version(
+        &String::from_utf8_lossy(&output.stdout),
+        package,
+    ))
+}
+
+/// The version in `mdbook --version` or `cargo install --list` output (`mdbook v0.5.4` and
+/// `mdbook v0.5.4:` give `0.5.4`).
 fn installed_version(list: &str, package: &str) -> Option<String> {
     list.lines().find_map(|line| {
         let rest = line.strip_prefix(package)?.strip_prefix(" v")?;
@@ -303,6 +308,10 @@ mod tests {
 
     #[test]
     fn versions_are_read_from_cargo_install_list() {
+        assert_eq!(
+            installed_version("mdbook v0.5.4\n", "mdbook").as_deref(),
+            Some("0.5.4")
+        );
         let list = "mdbook v0.5.4:\n    mdbook\nmdbook-i18n-helpers v0.3.6:\n    mdbook-gettext\n";
         assert_eq!(installed_version(list, "mdbook").as_deref(), Some("0.5.4"));
         assert_eq!(
