@@ -28,7 +28,8 @@ the pinned mdbook 0.5.4 and mdbook-i18n-helpers 0.4.0 first if they are missing.
   --port N       the port for --serve (0 picks a free one)
   --check        build and fail on any mdBook warning, an include or anchor that does not
                  resolve, a catalogue out of date with the English text, an untranslated or
-                 fuzzy entry, or a broken link or #fragment in either language (what CI runs)
+                 fuzzy entry, a broken link or #fragment in either language, or a search
+                 that misses pages in headless Chromium (what CI runs)
   --update-po    regenerate the catalogue book/po/zh-CN.po from the English text for the
                  translator (new entries untranslated, changed ones fuzzy)";
 
