@@ -54,6 +54,13 @@ pub fn main(args: &[String]) -> anyhow::Result<ExitCode> {
                 stale.push(path);
             }
         }
+        let wrong = titles_in_book()?;
+        if !wrong.is_empty() {
+            bail!(
+                "the book's lesson titles differ from xtask/src/lessons.rs:\n  {}",
+                wrong.join("\n  ")
+            );
+        }
     }
     if stale.is_empty() {
         println!("check: every transcript and generated file is up to date");
@@ -90,6 +97,48 @@ fn lesson_tables() -> anyhow::Result<Vec<(PathBuf, String)>> {
         (generated_dir().join("lessons.md"), book),
         (readme_path, readme),
     ])
+}
+
+/// Where the book names a lesson in its own words (the table of contents, the chapter heading
+/// and their translations), the titles must be the table's. Returns what differs.
+fn titles_in_book() -> anyhow::Result<Vec<String>> {
+    let book = crate::cargo::root().join("book");
+    let summary = fs::read_to_string(book.join("src/SUMMARY.md"))?;
+    let catalogue = fs::read_to_string(book.join("po/zh-CN.po"))?;
+    let mut wrong = Vec::new();
+    for lesson in &LESSONS {
+        let n = lesson.number;
+        let entry = format!("[{n} · {}]({})", lesson.title_en, lesson.chapter);
+        if !summary.contains(&entry) {
+            wrong.push(format!("book/src/SUMMARY.md lacks `{entry}`"));
+        }
+        let chapter = fs::read_to_string(book.join("src").join(lesson.chapter))?;
+        let heading = format!("# Lesson {n} · {}", lesson.title_en);
+        if !chapter.starts_with(&heading) {
+            wrong.push(format!(
+                "book/src/{} does not start with `{heading}`",
+                lesson.chapter
+            ));
+        }
+        for (english, chinese) in [
+            (
+                format!("{n} · {}", lesson.title_en),
+                format!("{n} · {}", lesson.title_zh),
+            ),
+            (
+                format!("Lesson {n} · {}", lesson.title_en),
+                format!("第 {n} 课 · {}", lesson.title_zh),
+            ),
+        ] {
+            let pair = format!("msgid \"{english}\"\nmsgstr \"{chinese}\"\n");
+            if !catalogue.contains(&pair) {
+                wrong.push(format!(
+                    "book/po/zh-CN.po does not translate `{english}` as `{chinese}`"
+                ));
+            }
+        }
+    }
+    Ok(wrong)
 }
 
 /// The normalised output of each program of one conversation, keyed by its transcript path.
