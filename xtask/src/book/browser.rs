@@ -338,8 +338,9 @@ fn check_marks(query: &str, dom: &str) -> Option<String> {
 /// One built book: its folder and, from its search index and HTML, its chapters' text.
 struct BuiltBook {
     dir: PathBuf,
-    /// Chapter file -> the lower-cased text of its `<main>`.
-    pages: Vec<(String, String)>,
+    /// Chapter file -> the lower-cased text of each section of its `<main>` (a section starts
+    /// at a heading, as in mdBook's search index).
+    pages: Vec<(String, Vec<String>)>,
     /// How many results mdBook lists at most.
     limit: usize,
 }
@@ -362,7 +363,11 @@ impl BuiltBook {
             let path = dir.join(&chapter);
             let html = fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            pages.push((chapter, main_text(&html).to_lowercase()));
+            let sections = main_sections(&html)
+                .iter()
+                .map(|section| decode(&strip_tags(section, " ")).to_lowercase())
+                .collect();
+            pages.push((chapter, sections));
         }
         Ok(BuiltBook {
             dir,
@@ -371,10 +376,17 @@ impl BuiltBook {
         })
     }
 
+    /// The pages with a section that contains every term: search results are sections, and a
+    /// query of several words asks for all of them in one place.
     fn pages_containing(&self, terms: &[Term]) -> BTreeSet<String> {
         self.pages
             .iter()
-            .filter(|(_, text)| !terms.is_empty() && terms.iter().all(|t| t.occurs_in(text)))
+            .filter(|(_, sections)| {
+                !terms.is_empty()
+                    && sections
+                        .iter()
+                        .any(|text| terms.iter().all(|t| t.occurs_in(text)))
+            })
             .map(|(page, _)| page.clone())
             .collect()
     }
@@ -434,7 +446,8 @@ fn number_after(text: &str, key: &str) -> Option<usize> {
 
 /// The text of a page's `<main>`: tags become spaces (as mdBook's index separates elements),
 /// entities are decoded.
-fn main_text(html: &str) -> String {
+/// The HTML of a page's `<main>`, cut before every heading.
+fn main_sections(html: &str) -> Vec<&str> {
     let main = html
         .find("<main>")
         .and_then(|start| {
@@ -442,7 +455,16 @@ fn main_text(html: &str) -> String {
             Some(&html[start..start + end])
         })
         .unwrap_or(html);
-    decode(&strip_tags(main, " "))
+    let mut cuts: Vec<usize> = Vec::new();
+    for level in 1..=6 {
+        let tag = format!("<h{level}");
+        cuts.extend(main.match_indices(&tag).map(|(at, _)| at));
+    }
+    cuts.push(0);
+    cuts.push(main.len());
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts.windows(2).map(|w| &main[w[0]..w[1]]).collect()
 }
 
 fn strip_tags(html: &str, replacement: &str) -> String {
@@ -859,8 +881,9 @@ mod tests {
         let book = BuiltBook {
             dir: PathBuf::from("/b"),
             pages: vec![
-                ("a.html".into(), "tcp 是面向连接的".into()),
-                ("b.html".into(), "udp 没有连接".into()),
+                ("a.html".into(), vec!["tcp 是面向连接的".into()]),
+                ("b.html".into(), vec!["udp 没有连接".into()]),
+                ("c.html".into(), vec!["tcp".into(), "连接".into()]),
             ],
             limit: 30,
         };
@@ -869,7 +892,7 @@ mod tests {
             .into_iter()
             .collect();
         assert_eq!(found, vec!["a.html".to_string()]);
-        assert_eq!(book.pages_containing(&terms("连接")).len(), 2);
+        assert_eq!(book.pages_containing(&terms("连接")).len(), 3);
         assert_eq!(
             book.url("a.html?search=x#小"),
             "file:///b/a.html?search=x#%E5%B0%8F"
@@ -888,8 +911,14 @@ mod tests {
 
     #[test]
     fn html_text_and_entities() {
-        let html = "<nav>x</nav><main><h1>套<em>接</em>字</h1><p>a &lt;b&gt; &#39;c&#x27; &amp;amp;</p></main>";
-        assert_eq!(main_text(html), "  套 接 字  a <b> 'c' &amp; ");
+        let html = "<nav>x</nav><main><h1>套<em>接</em>字</h1><p>a &lt;b&gt; &#39;c&#x27; &amp;amp;</p><h2 id=\"s\">二</h2><p>x</p></main>";
+        let sections = main_sections(html);
+        assert_eq!(sections.len(), 3, "{sections:?}");
+        assert_eq!(
+            decode(&strip_tags(sections[1], " ")),
+            " 套 接 字  a <b> 'c' &amp; "
+        );
+        assert_eq!(decode(&strip_tags(sections[2], " ")), " 二  x ");
         assert_eq!(encode("端口 a"), "%E7%AB%AF%E5%8F%A3%20a");
     }
 
