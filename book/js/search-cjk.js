@@ -336,6 +336,22 @@
         new MutationObserver(() => rewriteTeasers(list)).observe(list, {childList: true});
     }
 
+    // mdBook words the result count in English; say it in Chinese in the Chinese book.
+    const header = document.getElementById('mdbook-searchresults-header')
+        || document.getElementById('searchresults-header');
+    if (header && lang.startsWith('zh') && typeof MutationObserver !== 'undefined') {
+        new MutationObserver(() => {
+            const text = header.textContent;
+            const found = /^(\d+) search results? for '(.*)':$/.exec(text);
+            const none = /^No search results for '(.*)'\.$/.exec(text);
+            if (found) {
+                header.textContent = '找到 ' + found[1] + ' 条与“' + found[2] + '”相关的结果：';
+            } else if (none) {
+                header.textContent = '没有找到与“' + none[1] + '”相关的结果。';
+            }
+        }).observe(header, {childList: true, characterData: true, subtree: true});
+    }
+
     // mdBook's searcher.js starts loading the index before this file runs. If the index arrived
     // first, a query from `?search=` was already answered without us: ask mdBook to search again.
     // It skips a query equal to the previous one, so pass through an invisible one first.

@@ -217,6 +217,13 @@ fn check_query(
         _ => {}
     }
 
+    if cjk && !(results.header.starts_with("找到") || results.header.starts_with("没有找到"))
+    {
+        problems.push(format!(
+            "`{query}`: the result header is not in Chinese: `{}`",
+            results.header
+        ));
+    }
     let count = results.items.len();
     if results.count != Some(count) {
         problems.push(format!(
@@ -444,9 +451,8 @@ fn number_after(text: &str, key: &str) -> Option<usize> {
     digits.parse().ok()
 }
 
-/// The text of a page's `<main>`: tags become spaces (as mdBook's index separates elements),
-/// entities are decoded.
-/// The HTML of a page's `<main>`, cut before every heading.
+/// The HTML of a page's `<main>`, cut before every heading (tags become spaces and entities
+/// are decoded by the caller, as mdBook's index separates elements).
 fn main_sections(html: &str) -> Vec<&str> {
     let main = html
         .find("<main>")
@@ -584,7 +590,8 @@ fn is_cjk(c: char) -> bool {
 #[derive(Debug, Default)]
 struct Results {
     header: String,
-    /// The number the header announces (`3 search results for ...`; `No search results` is 0).
+    /// The number the header announces (`3 search results for ...`, `找到 3 条…`; `No search
+    /// results` and `没有找到…` are 0).
     count: Option<usize>,
     items: Vec<Item>,
 }
@@ -607,10 +614,11 @@ fn parse_results(dom: &str) -> Option<Results> {
         .iter()
         .find_map(|id| inner(dom, id, "</div>"))?;
     let header = decode(&strip_tags(header, "")).trim().to_string();
-    let count = if header.starts_with("No search results") {
+    // mdBook's English header, or the Chinese one `search-cjk.js` puts in its place.
+    let count = if header.starts_with("No search results") || header.starts_with("没有找到") {
         Some(0)
     } else {
-        number_after(&header, "")
+        number_after(&header, "找到 ").or_else(|| number_after(&header, ""))
     };
     let list = ["mdbook-searchresults", "searchresults"]
         .iter()
@@ -863,6 +871,10 @@ mod tests {
         assert_eq!(results.count, Some(0));
         assert!(results.items.is_empty());
         assert!(parse_results("<html></html>").is_none());
+        let dom = r#"<div id="mdbook-searchresults-header">没有找到与“x”相关的结果。</div><ul id="mdbook-searchresults"></ul>"#;
+        assert_eq!(parse_results(dom).unwrap().count, Some(0));
+        let dom = r#"<div id="mdbook-searchresults-header">找到 12 条与“端口”相关的结果：</div><ul id="mdbook-searchresults"></ul>"#;
+        assert_eq!(parse_results(dom).unwrap().count, Some(12));
     }
 
     #[test]
