@@ -49,15 +49,7 @@ fn table() -> String {
 }
 
 fn row(lesson: &Lesson) -> [String; 8] {
-    let runs = match lessons::pair_for(lesson.number) {
-        Some(pair) => format!(
-            "{} + {}x{}",
-            pair.server.number,
-            pair.default_clients(),
-            pair.client.number
-        ),
-        None => String::new(),
-    };
+    let runs = runs(lesson);
     [
         lesson.number.to_string(),
         lesson.package.to_string(),
@@ -70,18 +62,31 @@ fn row(lesson: &Lesson) -> [String; 8] {
     ]
 }
 
+/// What `cargo xtask run NN` starts for this lesson, e.g. `03 + 3 x 02`.
+fn runs(lesson: &Lesson) -> String {
+    match lessons::pair_for(lesson.number) {
+        Some(pair) => format!(
+            "{} + {} x {}",
+            pair.server.number,
+            pair.default_clients(),
+            pair.client.number
+        ),
+        None => String::new(),
+    }
+}
+
 /// The lesson table as Markdown, in both languages at once, for the book's lesson index
 /// (`book/generated/lessons.md`, kept out of the translation catalogue) and the README. Chapter
 /// links start with `chapters` (the path from the including file to `book/src/`).
 /// `cargo xtask check` keeps both in step with the table.
 pub fn markdown(chapters: &str) -> String {
     let mut out = String::from(
-        "| Lesson 课 | Title | 标题 | Crate 包 | Protocol 协议 | Role 角色 | Runs with 配对 | Try it 运行 |\n\
+        "| Lesson 课 | Title | 标题 | Crate 包 | Protocol 协议 | Role 角色 | Try it 运行 | Starts 启动 |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for lesson in &LESSONS {
         out.push_str(&format!(
-            "| [{n}]({chapters}{chapter}) | {en} | {zh} | `{package}` | {protocol} | {role} {role_zh} | {peer} | `cargo xtask run {n}` |\n",
+            "| [{n}]({chapters}{chapter}) | {en} | {zh} | `{package}` | {protocol} | {role} {role_zh} | `cargo xtask run {n}` | {runs} |\n",
             n = lesson.number,
             chapter = lesson.chapter,
             en = lesson.title_en,
@@ -90,7 +95,7 @@ pub fn markdown(chapters: &str) -> String {
             protocol = lesson.protocol,
             role = lesson.role,
             role_zh = lesson.role.zh(),
-            peer = lesson.peer,
+            runs = runs(lesson),
         ));
     }
     out
