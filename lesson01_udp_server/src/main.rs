@@ -86,14 +86,21 @@ fn main() -> ExitCode {
 // ANCHOR_END: errors
 
 fn run() -> Result<()> {
+    // All normal output goes through one locked handle to stdout, and every write is checked:
+    // if stdout goes away (the terminal or pipe was closed), we stop with a one-line error
+    // instead of a panic (`println!` would panic).
+    // 所有正常输出都通过同一个加了锁的标准输出句柄，并检查每一次写入：如果标准输出没了
+    // （终端或管道被关闭），我们用一行错误信息退出，而不是 panic（`println!` 会 panic）。
+    let mut out = io::stdout().lock();
+
     // Read the command line first: a typo should fail before any socket exists.
     // 先读命令行：参数写错时，应该在创建任何套接字之前就报错。
     let Some(addr) = parse_args(std::env::args_os().skip(1))? else {
-        print!("{USAGE}");
+        write!(out, "{USAGE}").context("could not write to stdout")?;
         return Ok(());
     };
 
-    println!("Starting the UDP server (lesson 01)...");
+    writeln!(out, "Starting the UDP server (lesson 01)...").context("could not write to stdout")?;
 
     // ANCHOR: step1
     // Steps 1 and 2: create the socket AND bind it. In Python these are two calls:
@@ -121,8 +128,8 @@ fn run() -> Result<()> {
         .local_addr()
         .context("cannot read the bound address")?;
     warn_if_all_interfaces(local);
-    println!("listening on {local}");
-    io::stdout().flush().context("cannot write to stdout")?;
+    writeln!(out, "listening on {local}").context("could not write to stdout")?;
+    out.flush().context("could not write to stdout")?;
     // ANCHOR_END: step1
 
     // ANCHOR: step3
@@ -140,13 +147,15 @@ fn run() -> Result<()> {
         .recv_from(&mut buf)
         .context("receiving a datagram failed")?;
     let data = &buf[..len];
-    println!("received {len} bytes from {peer}");
+    // "1 byte" but "0 bytes", "15 bytes". / 英文里只有 1 个字节时用单数 "byte"。
+    let unit = if len == 1 { "byte" } else { "bytes" };
+    writeln!(out, "received {len} {unit} from {peer}").context("could not write to stdout")?;
 
     // What travels on the network is bytes (`&[u8]`), not text. We show them the way Python
     // prints a `bytes` value, b'...', with anything that is not printable ASCII escaped as \xNN.
     // 网络上传输的是字节（`&[u8]`），不是文字。这里按 Python 打印 `bytes` 的样子显示成 b'...'，
     // 不可打印的字节写成 \xNN。
-    println!("  as bytes: b'{}'", data.escape_ascii());
+    writeln!(out, "  as bytes: b'{}'", data.escape_ascii()).context("could not write to stdout")?;
 
     // ANCHOR: lossy_utf8
     // Bytes → text is decoding (Python: `data.decode()`, UTF-8 by default). Python's `decode()`
@@ -159,9 +168,13 @@ fn run() -> Result<()> {
     // U+FFFD（�），我们再加一句说明。
     let valid_utf8 = std::str::from_utf8(data).is_ok();
     let text = String::from_utf8_lossy(data);
-    println!("  as text:  {text}");
+    writeln!(out, "  as text:  {text}").context("could not write to stdout")?;
     if !valid_utf8 {
-        println!("  note: these bytes are not valid UTF-8; each invalid part is shown as \u{FFFD}");
+        writeln!(
+            out,
+            "  note: these bytes are not valid UTF-8; each invalid part is shown as \u{FFFD}"
+        )
+        .context("could not write to stdout")?;
     }
     // ANCHOR_END: lossy_utf8
 
@@ -170,7 +183,11 @@ fn run() -> Result<()> {
     // deserves an answer, so we only point it out.
     // UDP 允许一个字节都没有的数据报。它仍然是一个数据报：有发送方，也值得回复，所以只是提示一下。
     if data.is_empty() {
-        println!("  note: the datagram is empty (0 bytes), which UDP allows");
+        writeln!(
+            out,
+            "  note: the datagram is empty (0 bytes), which UDP allows"
+        )
+        .context("could not write to stdout")?;
     }
     // ANCHOR_END: empty_datagram
 
@@ -181,10 +198,12 @@ fn run() -> Result<()> {
     // 比缓冲区长的数据报不会留到下一次再读：放不下的部分直接被丢弃，Python 的 `recvfrom(500)`
     // 对此一声不吭。我们也无法知道原来有多长，但缓冲区被完全填满，就说明后面可能有内容被截掉了。
     if len == BUFFER_SIZE {
-        println!(
+        writeln!(
+            out,
             "  note: the {BUFFER_SIZE}-byte buffer is full, so the datagram may have been longer; \
              the rest was cut off and is lost"
-        );
+        )
+        .context("could not write to stdout")?;
     }
     // ANCHOR_END: truncation
     // ANCHOR_END: step3
@@ -201,12 +220,12 @@ fn run() -> Result<()> {
     socket
         .send_to(REPLY.as_bytes(), peer)
         .with_context(|| format!("sending the reply to {peer} failed"))?;
-    println!("sent the reply to {peer}: {REPLY}");
+    writeln!(out, "sent the reply to {peer}: {REPLY}").context("could not write to stdout")?;
     // ANCHOR_END: step4
 
     // One exchange and we are done, as in case 01. Lesson 03 keeps serving in a loop.
     // 完成一次收发就结束，和案例 01 一样。第 03 课会在循环里一直服务下去。
-    println!("Ending the UDP server (lesson 01).");
+    writeln!(out, "Ending the UDP server (lesson 01).").context("could not write to stdout")?;
     Ok(())
 }
 
