@@ -31,7 +31,7 @@
 //! `truncation`.
 
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -87,8 +87,15 @@ fn main() -> ExitCode {
 // ANCHOR_END: errors
 
 fn run() -> Result<()> {
+    // All normal output goes through one locked handle to stdout, and every write is checked:
+    // if stdout goes away (the terminal or pipe was closed), we stop with a one-line error
+    // instead of a panic (`println!` would panic).
+    // 所有正常输出都通过同一个加了锁的标准输出句柄，并检查每一次写入：如果标准输出没了
+    // （终端或管道被关闭），我们用一行错误信息退出，而不是 panic（`println!` 会 panic）。
+    let mut out = io::stdout().lock();
+
     let Some((server, message)) = parse_args(std::env::args_os().skip(1))? else {
-        print!("{USAGE}");
+        write!(out, "{USAGE}").context("could not write to stdout")?;
         return Ok(());
     };
 
@@ -154,10 +161,14 @@ fn run() -> Result<()> {
     socket
         .send_to(data, server)
         .with_context(|| format!("cannot send to {server}"))?;
-    println!(
-        "sent to {server} from {local} ({} bytes): {message}",
-        data.len()
-    );
+    let size = data.len();
+    // "1 byte" but "0 bytes", "15 bytes". / 英文里只有 1 个字节时用单数 "byte"。
+    let unit = if size == 1 { "byte" } else { "bytes" };
+    writeln!(
+        out,
+        "sent to {server} from {local} ({size} {unit}): {message}"
+    )
+    .context("could not write to stdout")?;
     // ANCHOR_END: step2
 
     // ANCHOR: step3
@@ -214,13 +225,20 @@ fn run() -> Result<()> {
     // 注意：任何程序都可以往我们的端口发数据报，所以值得把 `from` 打印出来。
     let reply = &buf[..len];
     let text = String::from_utf8_lossy(reply);
-    println!("received from {from} ({len} bytes): {text}");
+    // "1 byte" but "0 bytes", "19 bytes". / 英文里只有 1 个字节时用单数 "byte"。
+    let unit = if len == 1 { "byte" } else { "bytes" };
+    writeln!(out, "received from {from} ({len} {unit}): {text}")
+        .context("could not write to stdout")?;
 
     // ANCHOR: lossy_utf8
     // Python's `decode()` would crash on bytes that are not UTF-8; we show them with U+FFFD.
     // Python 的 `decode()` 遇到不是 UTF-8 的字节会崩溃；我们用 U+FFFD 代替显示。
     if std::str::from_utf8(reply).is_err() {
-        println!("  note: the reply is not valid UTF-8; each invalid part is shown as \u{FFFD}");
+        writeln!(
+            out,
+            "  note: the reply is not valid UTF-8; each invalid part is shown as \u{FFFD}"
+        )
+        .context("could not write to stdout")?;
     }
     // ANCHOR_END: lossy_utf8
 
@@ -229,10 +247,12 @@ fn run() -> Result<()> {
     // buffer is our sign that this may have happened.
     // 比 200 字节缓冲区长的回复会被截断，Python 对此不声不响；缓冲区被填满就是可能发生了截断的信号。
     if len == BUFFER_SIZE {
-        println!(
+        writeln!(
+            out,
             "  note: the {BUFFER_SIZE}-byte buffer is full, so the reply may have been longer; \
              the rest was cut off"
-        );
+        )
+        .context("could not write to stdout")?;
     }
     // ANCHOR_END: truncation
     // ANCHOR_END: step3

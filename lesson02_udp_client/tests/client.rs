@@ -4,7 +4,7 @@
 //! Every server here listens on 127.0.0.1:0, so tests never fight over ports; the client always
 //! gives up after 5 s, so no test can hang.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, PipeWriter, Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -149,6 +149,24 @@ fn sends_an_empty_message() {
     let output = client.output();
     assert!(output.status.success(), "{output:?}");
     assert!(stdout_lines(&output)[0].ends_with("(0 bytes): "));
+}
+
+#[test]
+fn one_byte_is_counted_in_the_singular() {
+    let (server, addr) = test_server();
+    let client = Running::client(&[&addr.to_string(), "!"]);
+
+    let (_, peer) = serve_once(&server, b"?");
+
+    let output = client.output();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        stdout_lines(&output),
+        [
+            format!("sent to {addr} from {peer} (1 byte): !"),
+            format!("received from {addr} (1 byte): ?"),
+        ]
+    );
 }
 
 #[test]
@@ -329,4 +347,54 @@ fn talks_with_a_python_server() {
         "b'I love jingjing'"
     );
     assert!(python.output().status.success());
+}
+
+/// Returns once no process has the read end of a pipe open; `probe` is a copy of its write end.
+/// Closing our read end is not always enough: a program that another test is starting at that
+/// moment holds copies of this process's descriptors until it has started, and meanwhile writes
+/// to the pipe still succeed. A write blocks while the pipe is full and fails with "Broken pipe"
+/// only when no read end is left anywhere, so we write until that happens.
+fn wait_until_nobody_reads(mut probe: PipeWriter) {
+    let (done_tx, done) = mpsc::channel();
+    thread::spawn(move || {
+        loop {
+            match probe.write(&[0; 4096]) {
+                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => break,
+                _ => {} // written (nobody will read it) or interrupted: write again
+            }
+        }
+        let _ = done_tx.send(());
+    });
+    done.recv_timeout(WAIT)
+        .expect("no process reads the pipe any more");
+}
+
+#[test]
+fn closed_stdout_is_one_error_line_not_a_panic() {
+    let (server, addr) = test_server();
+    // The client's stdout is a pipe whose read end is closed before the client starts, as in
+    // `lesson02_udp_client | true` once `true` has exited: its first line, `sent to`, already
+    // goes into the closed pipe.
+    let (stdout, writer) = io::pipe().expect("a pipe for the client's stdout");
+    let probe = writer.try_clone().expect("a copy of the pipe's write end");
+    drop(stdout);
+    wait_until_nobody_reads(probe);
+    let child = Command::new(CLIENT)
+        .arg(addr.to_string())
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the client");
+    let client = Running(Some(child));
+
+    let (received, _) = serve_once(&server, REPLY);
+    assert_eq!(received, b"I love jingjing", "it fails only when it prints");
+
+    let output = client.output();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(one_error_line().eval(&stderr), "{stderr:?}");
+    assert!(stderr.contains("could not write to stdout"), "{stderr:?}");
+    assert!(!stderr.contains("panicked"), "{stderr:?}");
 }
