@@ -83,14 +83,25 @@ fn main() -> ExitCode {
 // ANCHOR_END: errors
 
 fn run() -> Result<()> {
+    // All normal output goes through one locked handle to stdout, and every write is checked:
+    // if stdout goes away (the terminal or pipe was closed), we stop with a one-line error
+    // instead of a panic (`println!` would panic).
+    // 所有正常输出都通过同一个加了锁的标准输出句柄，并检查每一次写入：如果标准输出没了
+    // （终端或管道被关闭），我们用一行错误信息退出，而不是 panic（`println!` 会 panic）。
+    let mut out = io::stdout().lock();
+
     // Read the command line first: a typo should fail before any socket exists.
     // 先读命令行：参数写错时，应该在创建任何套接字之前就报错。
     let Some(addr) = parse_args(std::env::args_os().skip(1))? else {
-        print!("{USAGE}");
+        write!(out, "{USAGE}").context("could not write to stdout")?;
         return Ok(());
     };
 
-    println!("Starting the UDP server (lesson 03); it serves until you stop it with Ctrl+C...");
+    writeln!(
+        out,
+        "Starting the UDP server (lesson 03); it serves until you stop it with Ctrl+C..."
+    )
+    .context("could not write to stdout")?;
 
     // ANCHOR: step1
     // Steps 1 and 2 in one call, exactly as in lesson 01: `UdpSocket::bind` creates a UDP
@@ -106,8 +117,8 @@ fn run() -> Result<()> {
     warn_if_all_interfaces(local);
     // The line tools and tests wait for; flushed at once.
     // 工具和测试等待的就是这一行；立即 flush。
-    println!("listening on {local}");
-    io::stdout().flush().context("cannot write to stdout")?;
+    writeln!(out, "listening on {local}").context("could not write to stdout")?;
+    out.flush().context("could not write to stdout")?;
     // ANCHOR_END: step1
 
     // ANCHOR: serve_forever
@@ -155,11 +166,15 @@ fn run() -> Result<()> {
         // ANCHOR_END: keep_serving
         exchange += 1;
         let data = &buf[..len];
-        println!("#{exchange} received {len} bytes from {peer}");
+        // "1 byte" but "0 bytes", "15 bytes". / 英文里只有 1 个字节时用单数 "byte"。
+        let unit = if len == 1 { "byte" } else { "bytes" };
+        writeln!(out, "#{exchange} received {len} {unit} from {peer}")
+            .context("could not write to stdout")?;
 
         // Bytes as Python would print them (b'...'), then decoded to text.
         // 先按 Python 打印 bytes 的样子显示（b'...'），再解码成文字。
-        println!("  as bytes: b'{}'", data.escape_ascii());
+        writeln!(out, "  as bytes: b'{}'", data.escape_ascii())
+            .context("could not write to stdout")?;
 
         // ANCHOR: lossy_utf8
         // Python's `decode()` raises an exception on invalid UTF-8 and, in a loop with no
@@ -169,11 +184,13 @@ fn run() -> Result<()> {
         // 坏数据报就会让服务器对所有人停止服务。有损解码用 U+FFFD（�）显示它，循环照常继续。
         let valid_utf8 = std::str::from_utf8(data).is_ok();
         let text = String::from_utf8_lossy(data);
-        println!("  as text:  {text}");
+        writeln!(out, "  as text:  {text}").context("could not write to stdout")?;
         if !valid_utf8 {
-            println!(
+            writeln!(
+                out,
                 "  note: these bytes are not valid UTF-8; each invalid part is shown as \u{FFFD}"
-            );
+            )
+            .context("could not write to stdout")?;
         }
         // ANCHOR_END: lossy_utf8
 
@@ -181,7 +198,11 @@ fn run() -> Result<()> {
         // An empty datagram is legal in UDP; it still has a sender, so it is answered too.
         // 空数据报在 UDP 里是合法的；它也有发送方，所以同样回复。
         if data.is_empty() {
-            println!("  note: the datagram is empty (0 bytes), which UDP allows");
+            writeln!(
+                out,
+                "  note: the datagram is empty (0 bytes), which UDP allows"
+            )
+            .context("could not write to stdout")?;
         }
         // ANCHOR_END: empty_datagram
 
@@ -191,10 +212,12 @@ fn run() -> Result<()> {
         // 缓冲区放不下的部分会被丢弃，不会留给下一次 `recv_from`：下一次调用拿到的是下一个数据报。
         // 缓冲区被填满，就说明可能少了一部分。
         if len == BUFFER_SIZE {
-            println!(
+            writeln!(
+                out,
                 "  note: the {BUFFER_SIZE}-byte buffer is full, so the datagram may have been \
                  longer; the rest was cut off and is lost"
-            );
+            )
+            .context("could not write to stdout")?;
         }
         // ANCHOR_END: truncation
         // ANCHOR_END: step3
@@ -205,7 +228,8 @@ fn run() -> Result<()> {
         // 第 4 步：把回复编码（`as_bytes`，即 Python 的 `encode()`），发给这个数据报的发送方。
         // 这里失败同样只关系到一个客户端：给出警告，继续服务。
         match socket.send_to(REPLY.as_bytes(), peer) {
-            Ok(_) => println!("#{exchange} sent the reply to {peer}: {REPLY}"),
+            Ok(_) => writeln!(out, "#{exchange} sent the reply to {peer}: {REPLY}")
+                .context("could not write to stdout")?,
             Err(err) => eprintln!(
                 "{PROGRAM}: warning: #{exchange}: sending the reply to {peer} failed: {err}; \
                  still serving"

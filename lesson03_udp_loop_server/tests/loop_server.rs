@@ -5,10 +5,10 @@
 //! Every server listens on 127.0.0.1:0 and the test learns the real port from the
 //! `listening on` line, so tests never fight over ports and never sleep while waiting.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, PipeWriter, Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -240,6 +240,24 @@ fn keeps_serving_after_an_empty_datagram() {
 }
 
 #[test]
+fn one_byte_is_counted_in_the_singular() {
+    let (mut server, addr) = Running::server(&["127.0.0.1:0"]);
+    let socket = client_socket();
+    let peer = socket.local_addr().unwrap();
+
+    assert_eq!(exchange(&socket, addr, b"!"), REPLY);
+    assert_eq!(
+        server.exchange_lines(1)[0],
+        format!("#1 received 1 byte from {peer}")
+    );
+    assert_eq!(exchange(&socket, addr, b"!!"), REPLY);
+    assert_eq!(
+        server.exchange_lines(2)[0],
+        format!("#2 received 2 bytes from {peer}")
+    );
+}
+
+#[test]
 fn truncates_an_oversized_datagram_and_drops_the_rest() {
     let (mut server, addr) = Running::server(&["127.0.0.1:0"]);
     let socket = client_socket();
@@ -414,4 +432,110 @@ fn serves_a_python_client_including_bad_bytes() {
     assert_eq!(third[1], "  as bytes: b'\\xe4\\xbd\\xa0\\xe5\\xa5\\xbd'");
     assert_eq!(third[2], "  as text:  你好");
     assert!(server.is_running());
+}
+
+/// The server with its stdout closed right after the `listening on` line, as in
+/// `lesson03_udp_loop_server | head -2` once `head` has exited: from then on, every write to
+/// the server's stdout fails with "Broken pipe". Killed when dropped.
+struct StdoutClosed {
+    child: Child,
+    stderr: Receiver<String>,
+}
+
+impl StdoutClosed {
+    fn start() -> (StdoutClosed, SocketAddr) {
+        let (stdout, writer) = io::pipe().expect("a pipe for the server's stdout");
+        let probe = writer.try_clone().expect("a copy of the pipe's write end");
+        let mut child = Command::new(SERVER)
+            .arg("127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let (stderr_tx, stderr_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            let _ = stderr_tx.send(text);
+        });
+        let server = StdoutClosed {
+            child,
+            stderr: stderr_rx,
+        };
+        // A thread reads up to `listening on`, so that the wait can time out. The reader is a
+        // temporary of the `let`: it is dropped, closing our read end, before the address is sent.
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let addr = BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .find_map(|line| line.strip_prefix("listening on ").map(str::to_string));
+            let _ = tx.send(addr);
+        });
+        let addr = rx
+            .recv_timeout(WAIT)
+            .expect("a `listening on` line in time")
+            .expect("an open stdout until `listening on`")
+            .parse()
+            .expect("an address after `listening on`");
+        wait_until_nobody_reads(probe);
+        (server, addr)
+    }
+
+    /// Waits at most `WAIT` for the server to exit: its exit status and its stderr.
+    fn finish(mut self) -> (ExitStatus, String) {
+        let stderr = self
+            .stderr
+            .recv_timeout(WAIT)
+            .expect("the server stops once its stdout is closed");
+        let status = self.child.wait().expect("wait for the server");
+        (status, stderr)
+    }
+}
+
+impl Drop for StdoutClosed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Returns once no process has the read end of a pipe open; `probe` is a copy of its write end.
+/// Closing our read end is not always enough: a program that another test is starting at that
+/// moment holds copies of this process's descriptors until it has started, and meanwhile writes
+/// to the pipe still succeed. A write blocks while the pipe is full and fails with "Broken pipe"
+/// only when no read end is left anywhere, so we write until that happens.
+fn wait_until_nobody_reads(mut probe: PipeWriter) {
+    let (done_tx, done) = mpsc::channel();
+    thread::spawn(move || {
+        loop {
+            match probe.write(&[0; 4096]) {
+                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => break,
+                _ => {} // written (nobody will read it) or interrupted: write again
+            }
+        }
+        let _ = done_tx.send(());
+    });
+    done.recv_timeout(WAIT)
+        .expect("no process reads the pipe any more");
+}
+
+#[test]
+fn closed_stdout_stops_the_server_with_one_error_line_not_a_panic() {
+    let (server, addr) = StdoutClosed::start();
+
+    // The datagram makes the server print `#1 received ...` into the closed pipe. Unlike a
+    // failed receive, this is not about one datagram: the server cannot report anything any
+    // more, so it stops.
+    client_socket()
+        .send_to(b"I love jingjing", addr)
+        .expect("send to the server");
+
+    let (status, stderr) = server.finish();
+    assert_eq!(status.code(), Some(1), "stderr {stderr:?}");
+    assert!(one_error_line().eval(&stderr), "{stderr:?}");
+    assert!(stderr.contains("could not write to stdout"), "{stderr:?}");
+    assert!(!stderr.contains("panicked"), "{stderr:?}");
 }
